@@ -1,0 +1,203 @@
+"""Run one experiment from the command line: load data, build the DCGAN, train with `fit`.
+
+Each dataset script describes its experiment as an `Experiment` and calls `main`.
+Outputs that are meant to be looked at (sample PNGs, the GIF, run.json) go to the
+output folder; run state (backups for resuming, TensorBoard logs, the last generator)
+goes to the run folder, which git ignores.
+"""
+
+import json
+import logging
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import keras
+import tensorflow as tf
+
+from common import cli
+from common.data import DataError, make_dataset
+from common.gan import DCGAN
+from common.samples import SampleGrid, fixed_latent_vectors, list_frames, remove_frames_after
+
+log = logging.getLogger(__name__)
+
+# Settings that must match for a run to resume from another run's checkpoints.
+RESUME_KEYS = ("dataset", "variant", "seed", "batch_size", "limit", "data_source")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One dataset and generator variant, with the published training settings.
+
+    `load_data(data_dir)` returns an `ImageData`; `make_optimizers()` returns
+    `(discriminator_optimizer, generator_optimizer)`.
+    """
+
+    dataset: str
+    variant: str
+    description: str
+    build_generator: Callable
+    build_discriminator: Callable
+    load_data: Callable
+    make_optimizers: Callable
+    latent_dim: int
+    epochs: int
+    batch_size: int
+    data_file: str
+    download_source: str
+    label_noise: float = 0.0
+
+
+def make_strategy(name):
+    """Return the tf.distribute strategy named on the command line."""
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def build_gan(experiment, seed):
+    """Build and compile the DCGAN in the current strategy scope."""
+    gan = DCGAN(experiment.build_generator(), experiment.build_discriminator(),
+                experiment.latent_dim, label_noise=experiment.label_noise, seed=seed)
+    d_optimizer, g_optimizer = experiment.make_optimizers()
+    gan.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer)
+    gan(keras.ops.zeros((1, experiment.latent_dim)))  # BackupAndRestore needs a built model.
+    return gan
+
+
+def saved_epoch(backup_dir):
+    """Return the number of completed epochs in a backup folder, 0 if there is none."""
+    for name in ("training_metadata.json", "training_metadata.json.bkp"):
+        path = Path(backup_dir) / name
+        try:
+            return int(json.loads(path.read_text())["epoch"])
+        except (OSError, ValueError, KeyError):
+            continue
+    return 0
+
+
+class RunRecord(keras.callbacks.Callback):
+    """Keep run.json up to date: the settings and one entry of losses and time per epoch."""
+
+    def __init__(self, path, settings, resumed_epoch):
+        super().__init__()
+        self.path = Path(path)
+        self.record = {"settings": settings, "epochs": []}
+        if resumed_epoch and self.path.is_file():
+            earlier = json.loads(self.path.read_text()).get("epochs", [])
+            self.record["epochs"] = [entry for entry in earlier if entry["epoch"] <= resumed_epoch]
+        self.record["settings"]["epochs"] = settings["epochs"]
+        self.started = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        entry = {"epoch": epoch + 1, "seconds": round(time.perf_counter() - self.started, 2)}
+        entry.update({name: float(value) for name, value in (logs or {}).items()})
+        self.record["epochs"].append(entry)
+        self.path.write_text(json.dumps(self.record, indent=2) + "\n")
+
+
+class SaveGenerator(keras.callbacks.Callback):
+    """Save the generator as a `.keras` file after every epoch."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = Path(path)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.model.generator.save(self.path)
+
+
+def prepare_run_dir(run_dir, output_dir, settings, fresh):
+    """Return the epoch to resume from, after checking the run folder holds the same run."""
+    settings_path = run_dir / "settings.json"
+    if fresh and run_dir.exists():
+        shutil.rmtree(run_dir)
+    epoch = saved_epoch(run_dir / "backup")
+    if epoch and settings_path.is_file():
+        earlier = json.loads(settings_path.read_text())
+        changed = [key for key in RESUME_KEYS if earlier.get(key) != settings.get(key)]
+        if changed:
+            details = ", ".join(f"{key} {earlier.get(key)!r} -> {settings.get(key)!r}" for key in changed)
+            raise SystemExit(
+                f"error: {run_dir} holds checkpoints of a run with other settings ({details}). "
+                "Pass --fresh to discard them, or --run-dir to start the new run elsewhere."
+            )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    settings_path.write_text(json.dumps(settings, indent=2) + "\n")
+    output_dir.mkdir(parents=True, exist_ok=True)
+    remove_frames_after(output_dir, epoch)
+    return epoch
+
+
+def configure_logging():
+    """Log plain one-line messages and keep TensorFlow's Python warnings quiet."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout, force=True)
+    tf.get_logger().setLevel(logging.ERROR)
+
+
+def main(experiment, argv=None):
+    """Train `experiment` as the command line asks; returns the trained DCGAN."""
+    args = cli.parse_args(experiment, argv)
+    configure_logging()
+
+    try:
+        data = experiment.load_data(args.data_dir)
+    except DataError as error:
+        raise SystemExit(f"error: {error}") from None
+    if args.limit is not None:
+        data = data.limit(args.limit)
+    if args.batch_size > len(data.x_train):
+        raise SystemExit(f"error: --batch-size {args.batch_size} is larger than the "
+                         f"{len(data.x_train)} training images; pass a smaller --batch-size")
+    log.info("Loaded %d training images %s from %s", len(data.x_train),
+             tuple(data.x_train.shape[1:]), data.source)
+
+    settings = {
+        "dataset": experiment.dataset, "variant": experiment.variant, "seed": args.seed,
+        "batch_size": args.batch_size, "limit": args.limit, "epochs": args.epochs,
+        "data_source": data.source, "strategy": args.strategy,
+    }
+    resumed = prepare_run_dir(args.run_dir, args.output_dir, settings, args.fresh)
+    return train(experiment, args, data, settings, resumed)
+
+
+def train(experiment, args, data, settings, resumed):
+    """Build the DCGAN under the chosen strategy and fit it, resuming at `resumed`."""
+    keras.utils.set_random_seed(args.seed)
+    strategy = make_strategy(args.strategy)
+    with strategy.scope():
+        gan = build_gan(experiment, args.seed)
+    log.info("Generator %s: %d parameters; discriminator: %d; %d device(s)",
+             experiment.variant, gan.generator.count_params(),
+             gan.discriminator.count_params(), strategy.num_replicas_in_sync)
+
+    steps = len(data.x_train) // args.batch_size
+    if resumed:
+        log.info("Resuming from epoch %d of %d (checkpoint in %s)", resumed, args.epochs, args.run_dir)
+    else:
+        log.info("Starting at epoch 1 of %d, %d steps of %d images per epoch",
+                 args.epochs, steps, args.batch_size)
+    log.info("Samples go to %s; checkpoints and TensorBoard logs to %s", args.output_dir, args.run_dir)
+
+    callbacks = [
+        SampleGrid(args.output_dir, fixed_latent_vectors(experiment.latent_dim, args.seed)),
+        RunRecord(args.output_dir / "run.json", dict(settings, generator_parameters=gan.generator.count_params()), resumed),
+        SaveGenerator(args.run_dir / "generator.keras"),
+        keras.callbacks.TensorBoard(log_dir=str(args.run_dir / "logs")),
+        # Last, so an epoch counts as done only after its frame and record are written.
+        keras.callbacks.BackupAndRestore(str(args.run_dir / "backup"), double_checkpoint=True,
+                                         delete_checkpoint=False),
+    ]
+    dataset = make_dataset(data.x_train, args.batch_size, args.seed)
+    gan.fit(dataset, epochs=args.epochs, callbacks=callbacks, shuffle=False, verbose=1 if sys.stdout.isatty() else 2)
+    log.info("Finished %d epochs; %d frames in %s", args.epochs, len(list_frames(args.output_dir)), args.output_dir)
+    return gan

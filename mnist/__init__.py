@@ -1,0 +1,1 @@
+"""MNIST experiments: the published naive and factorised DCGAN generators."""

@@ -1,0 +1,46 @@
+"""What the MNIST generators share: discriminator, optimizers, data and settings.
+
+The settings are those of the published MNIST experiment: latent size 100, Adam with
+learning rate 1e-4 for both networks, batch 256, 100 epochs.
+"""
+
+import keras
+from keras import layers
+
+from common.data import MNIST_FILE, load_mnist
+from common.train import Experiment
+
+LATENT_DIM = 100
+IMAGE_SHAPE = (28, 28, 1)
+
+
+def build_discriminator(image_shape=IMAGE_SHAPE):
+    """Build the published discriminator: two strided 5x5 convolutions and a logit."""
+    return keras.Sequential([
+        keras.Input(image_shape),
+        layers.Conv2D(64, 5, strides=2, padding="same"),
+        layers.LeakyReLU(),
+        layers.Dropout(0.3),
+        layers.Conv2D(128, 5, strides=2, padding="same"),
+        layers.LeakyReLU(),
+        layers.Dropout(0.3),
+        layers.Flatten(),
+        layers.Dense(1),
+    ], name="discriminator")
+
+
+def make_optimizers():
+    """Return (discriminator, generator) Adam optimizers with learning rate 1e-4."""
+    return keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4)
+
+
+def make_experiment(variant, build_generator):
+    """Describe the MNIST run of one generator variant."""
+    return Experiment(
+        dataset="mnist", variant=variant,
+        description=f"Train the {variant} DCGAN generator on MNIST digits.",
+        build_generator=build_generator, build_discriminator=build_discriminator,
+        load_data=load_mnist, make_optimizers=make_optimizers,
+        latent_dim=LATENT_DIM, epochs=100, batch_size=256,
+        data_file=MNIST_FILE, download_source="keras.datasets.mnist",
+    )
