@@ -67,7 +67,8 @@ def remove_frames_after(output_dir, epoch):
 def write_gif(frames, path, frame_ms=200, last_frame_ms=1500):
     """Write PNG frames as a looping GIF; the last frame stays on screen longer."""
     images = [iio.imread(frame) for frame in frames]
-    durations = [frame_ms] * (len(images) - 1) + [last_frame_ms]
+    # Pillow takes a list of durations only for several frames.
+    durations = [frame_ms] * (len(images) - 1) + [last_frame_ms] if len(images) > 1 else last_frame_ms
     iio.imwrite(path, np.stack(images), extension=".gif", duration=durations, loop=0)
 
 

@@ -12,6 +12,8 @@ from common.train import Experiment
 
 LATENT_DIM = 100
 IMAGE_SHAPE = (28, 28, 1)
+BATCH_SIZE = 256
+EPOCHS = 100
 
 
 def build_discriminator(image_shape=IMAGE_SHAPE):
@@ -41,6 +43,6 @@ def make_experiment(variant, build_generator):
         description=f"Train the {variant} DCGAN generator on MNIST digits.",
         build_generator=build_generator, build_discriminator=build_discriminator,
         load_data=load_mnist, make_optimizers=make_optimizers,
-        latent_dim=LATENT_DIM, epochs=100, batch_size=256,
+        latent_dim=LATENT_DIM, epochs=EPOCHS, batch_size=BATCH_SIZE,
         data_file=MNIST_FILE, download_source="keras.datasets.mnist",
     )

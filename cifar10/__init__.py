@@ -1,0 +1,1 @@
+"""CIFAR-10 frog experiments: the published naive and factorised DCGAN generators."""

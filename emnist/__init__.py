@@ -1,0 +1,1 @@
+"""EMNIST Letters experiments: the published naive and factorised DCGAN generators."""
