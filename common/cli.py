@@ -42,6 +42,9 @@ def build_parser(experiment):
     parser.add_argument("--strategy", choices=STRATEGIES, default="default",
                         help="tf.distribute strategy: one device, MirroredStrategy over all local "
                              "GPUs, or MultiWorkerMirroredStrategy configured by TF_CONFIG")
+    parser.add_argument("--score-samples", type=int, default=2000,
+                        help="generated images scored (FD, KID) against the test split after each "
+                             "epoch; 0 turns scoring off")
     parser.add_argument("--fresh", action="store_true",
                         help="discard the checkpoints and frames of an earlier run and start at epoch 1")
     return parser
@@ -51,6 +54,9 @@ def parse_args(experiment, argv=None):
     """Parse and check the command line; invalid values exit before any work starts."""
     parser = build_parser(experiment)
     args = parser.parse_args(argv)
+    if args.score_samples == 1 or args.score_samples < 0:
+        parser.error(f"--score-samples {args.score_samples} is invalid; pass 0 to turn scoring off "
+                     "or at least 2 (a few thousand keep FD comparable)")
     if args.limit is not None and args.batch_size > args.limit:
         parser.error(f"--batch-size {args.batch_size} is larger than --limit {args.limit}; "
                      "lower the batch size or raise the limit")

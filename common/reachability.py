@@ -7,10 +7,12 @@ and the ones are pushed through copies of its convolutions whose kernels are all
 and which have one channel. A position of a block's output that stays zero has an
 empty receptive field in that block.
 
-    python -m common.reachability      # a table for every generator in the repository
+    python -m common.reachability                    # a table for every generator
+    python -m common.reachability --update README.md # rewrite the README's table
 """
 
 import argparse
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -91,9 +93,22 @@ def reachability_table():
     return "\n".join(rows)
 
 
+SECTION = "reachability-table"
+
+
 def main(argv=None):
-    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args(argv)
-    print(reachability_table())
+    from common.readme import update_file
+
+    parser = argparse.ArgumentParser(description="Print the unreachable output positions of every generator.")
+    parser.add_argument("--update", type=Path, metavar="FILE",
+                        help="rewrite the table between the markers in FILE instead of printing it")
+    args = parser.parse_args(argv)
+    table = reachability_table()
+    if args.update is None:
+        print(table)
+        return
+    update_file(args.update, SECTION, table)
+    print(f"Updated the reachability table in {args.update}")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import tensorflow as tf
 from common import cli
 from common.data import DataError, make_dataset
 from common.gan import DCGAN
+from common.quality import QualityScores, make_scorer
 from common.samples import SampleGrid, fixed_latent_vectors, list_frames, remove_frames_after
 
 log = logging.getLogger(__name__)
@@ -82,25 +83,40 @@ def saved_epoch(backup_dir):
     return 0
 
 
-class RunRecord(keras.callbacks.Callback):
-    """Keep run.json up to date: the settings and one entry of losses and time per epoch."""
+def earlier_epochs(path, resumed_epoch):
+    """Return the run.json entries of the epochs a resumed run keeps."""
+    path = Path(path)
+    if not resumed_epoch or not path.is_file():
+        return []
+    earlier = json.loads(path.read_text()).get("epochs", [])
+    return [entry for entry in earlier if entry["epoch"] <= resumed_epoch]
 
-    def __init__(self, path, settings, resumed_epoch):
+
+class RunRecord(keras.callbacks.Callback):
+    """Keep run.json up to date: the settings and one entry per epoch.
+
+    An entry holds the losses, the quality scores when a `QualityScores` callback is
+    given, and `train_seconds`, the epoch's wall time without sampling and scoring.
+    """
+
+    def __init__(self, path, settings, epochs, quality=None):
         super().__init__()
         self.path = Path(path)
-        self.record = {"settings": settings, "epochs": []}
-        if resumed_epoch and self.path.is_file():
-            earlier = json.loads(self.path.read_text()).get("epochs", [])
-            self.record["epochs"] = [entry for entry in earlier if entry["epoch"] <= resumed_epoch]
-        self.record["settings"]["epochs"] = settings["epochs"]
+        self.record = {"settings": settings, "epochs": list(epochs)}
+        self.quality = quality
         self.started = time.perf_counter()
 
     def on_epoch_begin(self, epoch, logs=None):
         self.started = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        entry = {"epoch": epoch + 1, "seconds": round(time.perf_counter() - self.started, 2)}
+        seconds = time.perf_counter() - self.started
+        entry = {"epoch": epoch + 1, "seconds": round(seconds, 2)}
         entry.update({name: float(value) for name, value in (logs or {}).items()})
+        if self.quality is not None:
+            entry.update(self.quality.latest)
+            seconds -= self.quality.latest.get("score_seconds", 0.0)
+        entry["train_seconds"] = round(seconds, 2)
         self.record["epochs"].append(entry)
         self.path.write_text(json.dumps(self.record, indent=2) + "\n")
 
@@ -114,6 +130,21 @@ class SaveGenerator(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.model.generator.save(self.path)
+
+
+def make_quality_callback(experiment, args, epochs):
+    """Return the per-epoch scoring callback, or None when scoring is off or unavailable."""
+    if not args.score_samples:
+        return None
+    scorer = make_scorer(experiment.dataset, args.data_dir)
+    if scorer is None:
+        return None
+    kids = [entry["kid"] for entry in epochs if "kid" in entry]
+    latent_vectors = fixed_latent_vectors(experiment.latent_dim, args.seed, count=args.score_samples)
+    log.info("Scoring %d generated images after each epoch against %d real test images",
+             args.score_samples, len(scorer.real_features))
+    return QualityScores(scorer, latent_vectors, args.run_dir / "generator_best.keras",
+                         best_kid=min(kids, default=float("inf")))
 
 
 def prepare_run_dir(run_dir, output_dir, settings, fresh):
@@ -163,8 +194,9 @@ def main(experiment, argv=None):
 
     settings = {
         "dataset": experiment.dataset, "variant": experiment.variant, "seed": args.seed,
-        "batch_size": args.batch_size, "limit": args.limit, "epochs": args.epochs,
-        "data_source": data.source, "strategy": args.strategy,
+        "batch_size": args.batch_size, "limit": args.limit, "train_images": len(data.x_train),
+        "epochs": args.epochs,
+        "data_source": data.source, "strategy": args.strategy, "score_samples": args.score_samples,
     }
     resumed = prepare_run_dir(args.run_dir, args.output_dir, settings, args.fresh)
     return train(experiment, args, data, settings, resumed)
@@ -188,9 +220,14 @@ def train(experiment, args, data, settings, resumed):
                  args.epochs, steps, args.batch_size)
     log.info("Samples go to %s; checkpoints and TensorBoard logs to %s", args.output_dir, args.run_dir)
 
+    epochs = earlier_epochs(args.output_dir / "run.json", resumed)
+    quality = make_quality_callback(experiment, args, epochs)
+    record = RunRecord(args.output_dir / "run.json",
+                       dict(settings, generator_parameters=gan.generator.count_params()), epochs, quality)
     callbacks = [
+        *([quality] if quality else []),
         SampleGrid(args.output_dir, fixed_latent_vectors(experiment.latent_dim, args.seed)),
-        RunRecord(args.output_dir / "run.json", dict(settings, generator_parameters=gan.generator.count_params()), resumed),
+        record,
         SaveGenerator(args.run_dir / "generator.keras"),
         keras.callbacks.TensorBoard(log_dir=str(args.run_dir / "logs")),
         # Last, so an epoch counts as done only after its frame and record are written.

@@ -13,7 +13,7 @@ SAMPLE_DIR = REPOSITORY / "tests" / "data"
 SHARED_DATA = REPOSITORY.parent / "shared" / "data"
 
 # Small runs for end-to-end tests: a handful of steps per epoch.
-TINY_RUN = ["--epochs", "2", "--batch-size", "16", "--limit", "48"]
+TINY_RUN = ["--epochs", "2", "--batch-size", "16", "--limit", "48", "--score-samples", "0"]
 
 
 def shared_dataset(name):
