@@ -45,6 +45,12 @@ def build_parser(experiment):
     parser.add_argument("--score-samples", type=int, default=2000,
                         help="generated images scored (FD, KID) against the test split after each "
                              "epoch; 0 turns scoring off")
+    parser.add_argument("--jit-compile", choices=("auto", "on", "off"), default="auto",
+                        help="XLA compilation of the training step; 'auto' is Keras's choice "
+                             "(on for GPUs, off on CPU-only machines and under tf.distribute)")
+    parser.add_argument("--mixed-precision", action="store_true",
+                        help="compute in float16 with float32 weights (mixed_float16) and loss "
+                             "scaling; for GPUs, it slows a CPU down")
     parser.add_argument("--fresh", action="store_true",
                         help="discard the checkpoints and frames of an earlier run and start at epoch 1")
     return parser

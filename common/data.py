@@ -11,6 +11,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import keras
 import numpy as np
 
 MNIST_FILE = "mnist.npz"
@@ -121,7 +122,7 @@ def select_class(x, y, class_id, valid_ids, where):
     keep = y == class_id
     if not keep.any():
         raise DataError(
-            f"No images of class {class_id} in {where}. The file holds classes "
+            f"No images of class {class_id} in {where}. The file contains classes "
             f"{sorted(set(y.tolist()))}; pick one of those or use the complete dataset."
         )
     return x[keep], y[keep]
@@ -139,8 +140,6 @@ def download_failed(name, error, file_name):
 def load_mnist(data_dir=None):
     """Load MNIST (60,000 training and 10,000 test digits, 28x28 grey)."""
     if data_dir is None:
-        import keras
-
         try:
             (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
         except Exception as error:  # Keras raises several types for network failures.
@@ -157,8 +156,6 @@ def load_mnist(data_dir=None):
 def load_cifar10(data_dir=None, class_id=CIFAR10_FROG):
     """Load CIFAR-10 (32x32 RGB), keeping one class; `class_id=None` keeps all ten."""
     if data_dir is None:
-        import keras
-
         try:
             (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()
         except Exception as error:
@@ -217,13 +214,43 @@ def download_emnist_letters():
     return x_train[..., 0], y_train, x_test[..., 0], y_test
 
 
+class ShuffledBatches(keras.utils.PyDataset):
+    """NumPy stand-in for the tf.data pipeline where TensorFlow is not installed.
+
+    Like `make_dataset`'s pipeline it reshuffles every epoch, yields fixed-size batches
+    and drops the last partial batch. `fit` takes a `PyDataset` on every backend.
+    """
+
+    def __init__(self, images, batch_size, seed):
+        super().__init__()
+        self.images = images
+        self.batch_size = batch_size
+        self.rng = np.random.default_rng(seed)
+        self.order = self.rng.permutation(len(images))
+
+    def __len__(self):
+        return len(self.images) // self.batch_size
+
+    def __getitem__(self, index):
+        rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        return self.images[np.sort(rows)]
+
+    def on_epoch_end(self):
+        self.order = self.rng.permutation(len(self.images))
+
+
 def make_dataset(images, batch_size, seed):
     """Build the training pipeline: cached, reshuffled every epoch, fixed-size batches.
 
     Dropping the last partial batch keeps every step the same shape, so the training
-    step is traced once; reshuffling means a different remainder is left out each epoch.
+    step is traced once. Because of the reshuffle, a different remainder is left out
+    each epoch.
+    Without TensorFlow the pipeline is a NumPy `ShuffledBatches` instead of tf.data.
     """
-    import tensorflow as tf
+    try:
+        import tensorflow as tf
+    except ImportError:
+        return ShuffledBatches(images, batch_size, seed)
 
     dataset = tf.data.Dataset.from_tensor_slices(images).cache()
     dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)

@@ -52,10 +52,10 @@ def train_all(args):
             subprocess.run(command, cwd=REPOSITORY, check=True)
 
 
-def load_runs():
-    """Return {(dataset, variant): [run.json record, ...]} for every seed folder found."""
+def load_runs(root=EXAMPLES):
+    """Return {(dataset, variant): [run.json record, ...]} for every seed folder under `root`."""
     runs = {}
-    for path in sorted(EXAMPLES.glob("*/*/seed*/run.json")):
+    for path in sorted(Path(root).glob("*/*/seed*/run.json")):
         record = json.loads(path.read_text())
         if record["epochs"]:
             settings = record["settings"]

@@ -2,10 +2,11 @@
 
 Each dataset script describes its experiment as an `Experiment` and calls `main`.
 Outputs that are meant to be looked at (sample PNGs, the GIF, run.json) go to the
-output folder; run state (backups for resuming, TensorBoard logs, the last generator)
+output folder. Run state (backups for resuming, TensorBoard logs, the last generator)
 goes to the run folder, which git ignores.
 """
 
+import contextlib
 import json
 import logging
 import shutil
@@ -16,7 +17,6 @@ from pathlib import Path
 from typing import Callable
 
 import keras
-import tensorflow as tf
 
 from common import cli
 from common.data import DataError, make_dataset
@@ -53,8 +53,29 @@ class Experiment:
     label_noise: float = 0.0
 
 
+class SingleDevice:
+    """Stand-in for a tf.distribute strategy on backends without one (JAX)."""
+
+    num_replicas_in_sync = 1
+
+    def scope(self):
+        return contextlib.nullcontext()
+
+
 def make_strategy(name):
-    """Return the tf.distribute strategy named on the command line."""
+    """Return the tf.distribute strategy named on the command line.
+
+    NOTE: with `multiworker`, every worker runs the callbacks, so give each worker its
+    own --output-dir and --run-dir. Only `default` and `mirrored` are tested here.
+    """
+    if keras.backend.backend() != "tensorflow":
+        if name != "default":
+            raise SystemExit(f"error: --strategy {name} needs the TensorFlow backend; "
+                             f"KERAS_BACKEND is {keras.backend.backend()}")
+        return SingleDevice()
+
+    import tensorflow as tf
+
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "multiworker":
@@ -62,12 +83,15 @@ def make_strategy(name):
     return tf.distribute.get_strategy()
 
 
-def build_gan(experiment, seed):
+JIT_COMPILE = {"auto": "auto", "on": True, "off": False}
+
+
+def build_gan(experiment, seed, jit_compile="auto"):
     """Build and compile the DCGAN in the current strategy scope."""
     gan = DCGAN(experiment.build_generator(), experiment.build_discriminator(),
                 experiment.latent_dim, label_noise=experiment.label_noise, seed=seed)
     d_optimizer, g_optimizer = experiment.make_optimizers()
-    gan.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer)
+    gan.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer, jit_compile=JIT_COMPILE[jit_compile])
     gan(keras.ops.zeros((1, experiment.latent_dim)))  # BackupAndRestore needs a built model.
     return gan
 
@@ -95,7 +119,7 @@ def earlier_epochs(path, resumed_epoch):
 class RunRecord(keras.callbacks.Callback):
     """Keep run.json up to date: the settings and one entry per epoch.
 
-    An entry holds the losses, the quality scores when a `QualityScores` callback is
+    An entry contains the losses, the quality scores when a `QualityScores` callback is
     given, and `train_seconds`, the epoch's wall time without sampling and scoring.
     """
 
@@ -148,7 +172,7 @@ def make_quality_callback(experiment, args, epochs):
 
 
 def prepare_run_dir(run_dir, output_dir, settings, fresh):
-    """Return the epoch to resume from, after checking the run folder holds the same run."""
+    """Return the epoch to resume from, after checking that the run folder contains the same run."""
     settings_path = run_dir / "settings.json"
     if fresh and run_dir.exists():
         shutil.rmtree(run_dir)
@@ -159,7 +183,7 @@ def prepare_run_dir(run_dir, output_dir, settings, fresh):
         if changed:
             details = ", ".join(f"{key} {earlier.get(key)!r} -> {settings.get(key)!r}" for key in changed)
             raise SystemExit(
-                f"error: {run_dir} holds checkpoints of a run with other settings ({details}). "
+                f"error: {run_dir} contains checkpoints of a run with other settings ({details}). "
                 "Pass --fresh to discard them, or --run-dir to start the new run elsewhere."
             )
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -172,11 +196,11 @@ def prepare_run_dir(run_dir, output_dir, settings, fresh):
 def configure_logging():
     """Log plain one-line messages and keep TensorFlow's Python warnings quiet."""
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout, force=True)
-    tf.get_logger().setLevel(logging.ERROR)
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 
 def main(experiment, argv=None):
-    """Train `experiment` as the command line asks; returns the trained DCGAN."""
+    """Train `experiment` with the command-line settings and return the trained DCGAN."""
     args = cli.parse_args(experiment, argv)
     configure_logging()
 
@@ -197,6 +221,7 @@ def main(experiment, argv=None):
         "batch_size": args.batch_size, "limit": args.limit, "train_images": len(data.x_train),
         "epochs": args.epochs,
         "data_source": data.source, "strategy": args.strategy, "score_samples": args.score_samples,
+        "jit_compile": args.jit_compile, "mixed_precision": args.mixed_precision,
     }
     resumed = prepare_run_dir(args.run_dir, args.output_dir, settings, args.fresh)
     return train(experiment, args, data, settings, resumed)
@@ -205,12 +230,14 @@ def main(experiment, argv=None):
 def train(experiment, args, data, settings, resumed):
     """Build the DCGAN under the chosen strategy and fit it, resuming at `resumed`."""
     keras.utils.set_random_seed(args.seed)
+    if args.mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
     strategy = make_strategy(args.strategy)
     with strategy.scope():
-        gan = build_gan(experiment, args.seed)
-    log.info("Generator %s: %d parameters; discriminator: %d; %d device(s)",
-             experiment.variant, gan.generator.count_params(),
-             gan.discriminator.count_params(), strategy.num_replicas_in_sync)
+        gan = build_gan(experiment, args.seed, args.jit_compile)
+    log.info("Generator %s: %d parameters; discriminator: %d; %d device(s); XLA %s; precision %s",
+             experiment.variant, gan.generator.count_params(), gan.discriminator.count_params(),
+             strategy.num_replicas_in_sync, args.jit_compile, keras.mixed_precision.global_policy().name)
 
     steps = len(data.x_train) // args.batch_size
     if resumed:

@@ -176,3 +176,14 @@ def test_real_cifar10_frogs():
     frogs = load_cifar10(shared_dataset("cifar10"))
     assert frogs.x_train.shape == (5000, 32, 32, 3)
     assert frogs.x_test.shape == (1000, 32, 32, 3)
+
+
+def test_numpy_pipeline_matches_tf_data_contract():
+    images = load_mnist(SAMPLE_DIR).x_train
+    batches = data.ShuffledBatches(images, 64, seed=0)
+    assert len(batches) == 300 // 64
+    first_epoch = np.concatenate([batches[index] for index in range(len(batches))])
+    assert first_epoch.shape == (256, 28, 28, 1)
+    assert len(np.unique(first_epoch.reshape(256, -1), axis=0)) == 256
+    batches.on_epoch_end()
+    assert not np.array_equal(batches[0], first_epoch[:64])
