@@ -4,6 +4,8 @@
     python -m common.results run --dataset mnist --seeds 0 1 2 --data-dir DIR
     # The short CPU protocol whose numbers the README shows:
     python -m common.results run --dataset mnist --seeds 0 1 2 --epochs 10 --limit 5120 --data-dir DIR
+    # Score every epoch's generator snapshot again with the committed classifiers:
+    python -m common.results rescore --dataset mnist
     # Rebuild results/results.json, results/RESULTS.md, the README table and the
     # convergence figures from the run.json files of finished runs:
     python -m common.results report
@@ -73,6 +75,44 @@ def throughput(record):
     epochs = record["epochs"][1:] or record["epochs"]
     rates = [images / entry["train_seconds"] for entry in epochs if entry.get("train_seconds")]
     return float(np.median(rates)) if rates else None
+
+
+def rescore(args):
+    """Score each epoch snapshot of the dataset's runs again and rewrite their run.json.
+
+    Every epoch is scored from the same latent vectors the training callback used, so
+    only the classifier can change the numbers.
+    """
+    import keras
+
+    from common.classifier import weights_path
+    from common.metrics import Scorer
+    from common.samples import fixed_latent_vectors
+
+    scorers = {}
+    for (dataset, variant), records in sorted(load_runs().items()):
+        if dataset != args.dataset:
+            continue
+        for record in records:
+            settings = record["settings"]
+            data_dir = args.data_dir or Path(settings["data_source"].split(",")[0]).parent
+            if data_dir not in scorers:
+                scorers[data_dir] = Scorer.for_dataset(dataset, data_dir)
+            output_dir, run_dir = run_paths(dataset, variant, settings["seed"])
+            for entry in record["epochs"]:
+                snapshot = run_dir / "generators" / f"epoch_{entry['epoch']:04d}.keras"
+                if not snapshot.is_file():
+                    raise SystemExit(f"error: snapshot {snapshot} is missing; train the run again")
+                generator = keras.saving.load_model(snapshot, compile=False)
+                latent = fixed_latent_vectors(generator.input_shape[-1], settings["seed"],
+                                              count=settings["score_samples"])
+                images = np.clip(generator.predict(latent, batch_size=500, verbose=0), -1.0, 1.0)
+                scores = scorers[data_dir].score(images)
+                entry.update(scores, kid=scores["kid_mean"], kid_std=scores["kid_std"])
+            record["scored_with"] = str(weights_path(dataset).relative_to(REPOSITORY))
+            (output_dir / "run.json").write_text(json.dumps(record, indent=2) + "\n")
+            print(f"Rescored {len(record['epochs'])} epochs of {dataset}/{variant}/seed{settings['seed']}",
+                  flush=True)
 
 
 def mean_std(values):
@@ -195,10 +235,17 @@ def main(argv=None):
     run.add_argument("--data-dir", type=Path, default=None, help="offline dataset folder")
     run.add_argument("--score-samples", type=int, default=2000, help="generated images scored per epoch")
     run.add_argument("--no-report", action="store_true", help="train only; skip the report")
+    again = commands.add_parser("rescore", help="score every epoch snapshot again")
+    again.add_argument("--dataset", required=True, choices=("mnist", "emnist", "cifar10"))
+    again.add_argument("--data-dir", type=Path, default=None,
+                       help="offline dataset folder; default: the folder each run read")
     tabulate = commands.add_parser("report", help="tabulate and plot finished runs")
     tabulate.add_argument("--no-readme", dest="update_readme", action="store_false",
                           help="leave README.md as it is")
     args = parser.parse_args(argv)
+    if args.command == "rescore":
+        rescore(args)
+        return
     if args.command == "run":
         train_all(args)
         if args.no_report:

@@ -146,14 +146,21 @@ class RunRecord(keras.callbacks.Callback):
 
 
 class SaveGenerator(keras.callbacks.Callback):
-    """Save the generator as a `.keras` file after every epoch."""
+    """Save the generator after every epoch, as the latest and as that epoch's snapshot.
 
-    def __init__(self, path):
+    The snapshots (`generators/epoch_0001.keras`, ...) let `python -m common.results
+    rescore` score every epoch again, for example with a retrained classifier.
+    """
+
+    def __init__(self, run_dir):
         super().__init__()
-        self.path = Path(path)
+        self.run_dir = Path(run_dir)
 
     def on_epoch_end(self, epoch, logs=None):
-        self.model.generator.save(self.path)
+        self.model.generator.save(self.run_dir / "generator.keras")
+        snapshots = self.run_dir / "generators"
+        snapshots.mkdir(exist_ok=True)
+        self.model.generator.save(snapshots / f"epoch_{epoch + 1:04d}.keras")
 
 
 def make_quality_callback(experiment, args, epochs):
@@ -255,7 +262,7 @@ def train(experiment, args, data, settings, resumed):
         *([quality] if quality else []),
         SampleGrid(args.output_dir, fixed_latent_vectors(experiment.latent_dim, args.seed)),
         record,
-        SaveGenerator(args.run_dir / "generator.keras"),
+        SaveGenerator(args.run_dir),
         keras.callbacks.TensorBoard(log_dir=str(args.run_dir / "logs")),
         # Last, so an epoch counts as done only after its frame and record are written.
         keras.callbacks.BackupAndRestore(str(args.run_dir / "backup"), double_checkpoint=True,
