@@ -1,0 +1,1 @@
+"""Speed and memory measurements of the DCGAN training step."""
