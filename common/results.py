@@ -88,6 +88,7 @@ def rescore(args):
     from common.classifier import weights_path
     from common.metrics import Scorer
     from common.samples import fixed_latent_vectors
+    from common.train import portable_source
 
     scorers = {}
     for (dataset, variant), records in sorted(load_runs().items()):
@@ -95,7 +96,7 @@ def rescore(args):
             continue
         for record in records:
             settings = record["settings"]
-            data_dir = args.data_dir or Path(settings["data_source"].split(",")[0]).parent
+            data_dir = args.data_dir
             if data_dir not in scorers:
                 scorers[data_dir] = Scorer.for_dataset(dataset, data_dir)
             output_dir, run_dir = run_paths(dataset, variant, settings["seed"])
@@ -110,6 +111,7 @@ def rescore(args):
                 scores = scorers[data_dir].score(images)
                 entry.update(scores, kid=scores["kid_mean"], kid_std=scores["kid_std"])
             record["scored_with"] = str(weights_path(dataset).relative_to(REPOSITORY))
+            settings["data_source"] = portable_source(settings["data_source"], data_dir)
             (output_dir / "run.json").write_text(json.dumps(record, indent=2) + "\n")
             print(f"Rescored {len(record['epochs'])} epochs of {dataset}/{variant}/seed{settings['seed']}",
                   flush=True)
@@ -148,6 +150,23 @@ def summarise(dataset, variant, records):
     if "classes_covered" in finals[0]:
         summary["final_classes_covered"] = mean_std([final["classes_covered"] for final in finals])
     return summary
+
+
+def classifier_table(folder=REPOSITORY / "classifiers"):
+    """Return a Markdown table of the feature classifiers from their JSON records."""
+    lines = ["| Dataset | Trained on | Test images | Test accuracy | Parameters | Command |",
+             "| --- | --- | ---: | ---: | ---: | --- |"]
+    for dataset in ("mnist", "emnist", "cifar10"):
+        path = Path(folder) / f"{dataset}.json"
+        if not path.is_file():
+            continue
+        record = json.loads(path.read_text())
+        classes = record["classes"]
+        trained_on = (f"{record['train_count']:,} images of {len(classes)} classes "
+                      f"({classes[0]}-{classes[-1]})")
+        lines.append(f"| {dataset} | {trained_on} | {record['test_count']:,} | "
+                     f"{record['test_accuracy']:.2%} | {record['parameters']:,} | `{record['command']}` |")
+    return "\n".join(lines)
 
 
 def format_pair(pair, digits):
@@ -214,6 +233,7 @@ def report(args):
     readme = REPOSITORY / "README.md"
     if args.update_readme and readme.is_file():
         update_file(readme, SECTION, table)
+        update_file(readme, "classifier-table", classifier_table())
     for dataset in sorted({dataset for dataset, _ in runs}):
         path = convergence_figure(dataset, {variant: records for (name, variant), records in runs.items()
                                             if name == dataset}, EXAMPLES / dataset / "convergence.png")
@@ -238,7 +258,7 @@ def main(argv=None):
     again = commands.add_parser("rescore", help="score every epoch snapshot again")
     again.add_argument("--dataset", required=True, choices=("mnist", "emnist", "cifar10"))
     again.add_argument("--data-dir", type=Path, default=None,
-                       help="offline dataset folder; default: the folder each run read")
+                       help="offline dataset folder for the test split; default: download")
     tabulate = commands.add_parser("report", help="tabulate and plot finished runs")
     tabulate.add_argument("--no-readme", dest="update_readme", action="store_false",
                           help="leave README.md as it is")

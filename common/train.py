@@ -200,6 +200,17 @@ def prepare_run_dir(run_dir, output_dir, settings, fresh):
     return epoch
 
 
+def portable_source(source, data_dir):
+    """Return the data source with the local --data-dir folder written as DIR.
+
+    run.json is committed with the samples, so it records which file was read but
+    not where it was on the machine that trained.
+    """
+    if data_dir is None:
+        return source
+    return source.replace(str(data_dir), "DIR")
+
+
 def configure_logging():
     """Log plain one-line messages and keep TensorFlow's Python warnings quiet."""
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout, force=True)
@@ -227,7 +238,7 @@ def main(experiment, argv=None):
         "dataset": experiment.dataset, "variant": experiment.variant, "seed": args.seed,
         "batch_size": args.batch_size, "limit": args.limit, "train_images": len(data.x_train),
         "epochs": args.epochs,
-        "data_source": data.source, "strategy": args.strategy, "score_samples": args.score_samples,
+        "data_source": portable_source(data.source, args.data_dir), "strategy": args.strategy, "score_samples": args.score_samples,
         "jit_compile": args.jit_compile, "mixed_precision": args.mixed_precision,
     }
     resumed = prepare_run_dir(args.run_dir, args.output_dir, settings, args.fresh)
