@@ -3,7 +3,8 @@
     # The full protocol (published epochs, all training images), on a GPU:
     python -m common.results run --dataset mnist --seeds 0 1 2 --data-dir DIR
     # The short CPU protocol whose numbers the README shows:
-    python -m common.results run --dataset mnist --seeds 0 1 2 --epochs 10 --limit 5120 --data-dir DIR
+    python -m common.results run --dataset mnist --seeds 0 1 2 --epochs 10 --limit 1280 \\
+        --score-samples 1000 --data-dir DIR
     # Score every epoch's generator snapshot again with the committed classifiers:
     python -m common.results rescore --dataset mnist
     # Rebuild results/results.json, results/RESULTS.md, the README table and the
@@ -138,6 +139,7 @@ def summarise(dataset, variant, records):
     summary = {
         "dataset": dataset, "variant": variant, "seeds": [record["settings"]["seed"] for record in records],
         "epochs": [final["epoch"] for final in finals], "limit": settings["limit"],
+        "train_images": settings["train_images"],
         "batch_size": settings["batch_size"], "score_samples": finals[0].get("num_samples"),
         "num_real": finals[0].get("num_real"),
         "parameters": generator.count_params(), "macs_per_image": count_macs(generator),
@@ -180,16 +182,18 @@ def format_pair(pair, digits):
 def results_table(summaries):
     """Return the Markdown results table."""
     lines = [
-        "| Dataset | Generator | Parameters | MACs per image | Training images/s | Seeds | Epochs "
-        "| FD (final) | KID (final) | KID (best epoch) | Classes covered (final) |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| Dataset | Generator | Parameters | MACs per image | Training images/s | Training images "
+        "| Seeds | Epochs | Scored (generated vs real) | FD (final) | KID (final) | KID (best epoch) "
+        "| Classes covered (final) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for item in summaries:
         covered = item.get("final_classes_covered")
         lines.append(
             f"| {item['dataset']} | {item['variant']} | {item['parameters']:,} | "
             f"{item['macs_per_image']:,} | {format_pair(item['images_per_second'], 0)} | "
-            f"{len(item['seeds'])} | {min(item['epochs'])} | {format_pair(item['final_fd'], 2)} | "
+            f"{item['train_images']:,} | {len(item['seeds'])} | {min(item['epochs'])} | "
+            f"{item['score_samples']} vs {item['num_real']} | {format_pair(item['final_fd'], 2)} | "
             f"{format_pair(item['final_kid'], 3)} | {format_pair(item['best_kid'], 3)} | "
             f"{format_pair(covered, 1) if covered else 'n/a'} |")
     return "\n".join(lines)

@@ -49,7 +49,7 @@ def test_table_shows_mean_and_std(tmp_path):
     summary = results.summarise("mnist", "factorised", results.load_runs(tmp_path)["mnist", "factorised"])
     table = results.results_table([summary])
     assert "| mnist | factorised | 1,588,805 |" in table
-    assert "| 3 | 2 | 20.00 ± 10.00 | 2.000 ± 1.000 |" in table
+    assert "| 1,280 | 3 | 2 | 1000 vs 10000 | 20.00 ± 10.00 | 2.000 ± 1.000 |" in table
 
 
 def test_convergence_figure_is_written(tmp_path):
