@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 
 from common.flops import count_macs
-from common.readme import update_file
+from common.readme import print_or_update
 from common.registry import all_variants, load_experiment, load_variant
 
 SECTION = "parameter-table"
@@ -57,12 +57,7 @@ def main(argv=None):
     parser.add_argument("--update", type=Path, metavar="FILE",
                         help="rewrite the table between the markers in FILE instead of printing it")
     args = parser.parse_args(argv)
-    table = parameter_table()
-    if args.update is None:
-        print(table)
-        return
-    update_file(args.update, SECTION, table)
-    print(f"Updated the parameter table in {args.update}")
+    print_or_update(parameter_table(), args.update, SECTION, "parameter table")
 
 
 if __name__ == "__main__":

@@ -97,18 +97,13 @@ SECTION = "reachability-table"
 
 
 def main(argv=None):
-    from common.readme import update_file
+    from common.readme import print_or_update
 
     parser = argparse.ArgumentParser(description="Print the unreachable output positions of every generator.")
     parser.add_argument("--update", type=Path, metavar="FILE",
                         help="rewrite the table between the markers in FILE instead of printing it")
     args = parser.parse_args(argv)
-    table = reachability_table()
-    if args.update is None:
-        print(table)
-        return
-    update_file(args.update, SECTION, table)
-    print(f"Updated the reachability table in {args.update}")
+    print_or_update(reachability_table(), args.update, SECTION, "reachability table")
 
 
 if __name__ == "__main__":

@@ -36,3 +36,12 @@ def update_file(path, name, table):
     """Rewrite the named section of a Markdown file in place."""
     path = Path(path)
     path.write_text(replace_section(path.read_text(), name, table))
+
+
+def print_or_update(table, path, name, label):
+    """Print `table`, or rewrite the named section of the file at `path` when one is given."""
+    if path is None:
+        print(table)
+        return
+    update_file(path, name, table)
+    print(f"Updated the {label} in {path}")

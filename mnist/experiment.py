@@ -16,6 +16,17 @@ BATCH_SIZE = 256
 EPOCHS = 100
 
 
+def projection(latent_dim):
+    """Return the layers every MNIST generator starts with: latent vector to 7x7x256."""
+    return [
+        keras.Input((latent_dim,)),
+        layers.Dense(7 * 7 * 256, use_bias=False),
+        layers.BatchNormalization(),
+        layers.LeakyReLU(),
+        layers.Reshape((7, 7, 256)),
+    ]
+
+
 def build_discriminator(image_shape=IMAGE_SHAPE):
     """Build the published discriminator: two strided 5x5 convolutions and a logit."""
     return keras.Sequential([

@@ -17,7 +17,7 @@ import common  # noqa: E402,F401  (quiets TensorFlow's C++ logs, so it comes fir
 import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
-from mnist.experiment import LATENT_DIM, make_experiment  # noqa: E402
+from mnist.experiment import LATENT_DIM, make_experiment, projection  # noqa: E402
 
 
 def transposed(filters, kernel_size, strides=1, activation=None):
@@ -33,11 +33,7 @@ def build_generator(latent_dim=LATENT_DIM, upsampling_kernel=3):
     """
     k = upsampling_kernel
     return keras.Sequential([
-        keras.Input((latent_dim,)),
-        layers.Dense(7 * 7 * 256, use_bias=False),
-        layers.BatchNormalization(),
-        layers.LeakyReLU(),
-        layers.Reshape((7, 7, 256)),
+        *projection(latent_dim),
         transposed(128, (3, 1)),
         transposed(128, (1, 3)),
         layers.BatchNormalization(),

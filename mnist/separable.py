@@ -24,7 +24,7 @@ import common  # noqa: E402,F401  (quiets TensorFlow's C++ logs, so it comes fir
 import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
-from mnist.experiment import LATENT_DIM, make_experiment  # noqa: E402
+from mnist.experiment import LATENT_DIM, make_experiment, projection  # noqa: E402
 
 
 def middle_width(kernel_size, in_channels, out_channels):
@@ -49,11 +49,7 @@ def separable_pair(in_channels, filters, kernel_size=5, stride=1, activation=Non
 def build_generator(latent_dim=LATENT_DIM):
     """Build the separable generator: 7x7x256 -> 7x7x128 -> 14x14x64 -> 28x28x1."""
     return keras.Sequential([
-        keras.Input((latent_dim,)),
-        layers.Dense(7 * 7 * 256, use_bias=False),
-        layers.BatchNormalization(),
-        layers.LeakyReLU(),
-        layers.Reshape((7, 7, 256)),
+        *projection(latent_dim),
         *separable_pair(256, 128),
         layers.BatchNormalization(),
         layers.LeakyReLU(),
