@@ -17,11 +17,20 @@ def positive_int(text):
     return value
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Append defaults to the help text, except the None ones that the text explains."""
+
+    def _get_help_string(self, action):
+        if action.default is None:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser(experiment):
     """Return the argument parser whose defaults come from `experiment`."""
     parser = argparse.ArgumentParser(
         description=experiment.description,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--epochs", type=positive_int, default=experiment.epochs,
                         help="number of full passes over the training images")

@@ -62,6 +62,9 @@ def read_archive(path, image_shape):
     shaped (N,) or (N, 1); they come back as (N,) int64.
     """
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, not a NumPy archive; pass --data-dir with the "
+                        f"folder that contains the file {path.name}.")
     if not path.is_file():
         raise DataError(
             f"Dataset file not found: {path}. Pass --data-dir with the folder that "
@@ -78,8 +81,8 @@ def read_archive(path, image_shape):
             arrays = [archive[key] for key in ("x_train", "y_train", "x_test", "y_test")]
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise DataError(
-            f"Failed to read {path}: {error}. The file is corrupt or not a NumPy "
-            "archive; replace it with a fresh copy."
+            f"Failed to read {path} ({type(error).__name__}): the file is corrupt or not a "
+            "NumPy .npz archive. Replace it with a fresh copy."
         ) from error
 
     x_train, y_train, x_test, y_test = arrays
@@ -207,6 +210,9 @@ def download_emnist_letters():
     try:
         splits = tfds.as_numpy(tfds.load("emnist/letters", split=["train", "test"],
                                          batch_size=-1, as_supervised=True))
+    except ImportError as error:
+        raise DataError(f"tensorflow_datasets failed to import a module it needs: {error}. "
+                        "Run `pip install -r requirements.txt`.") from error
     except Exception as error:  # TFDS raises many types for download and prepare failures.
         raise download_failed("EMNIST Letters with tensorflow_datasets", error,
                               EMNIST_LETTERS_FILE) from error

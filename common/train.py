@@ -138,7 +138,7 @@ class RunRecord(keras.callbacks.Callback):
         entry = {"epoch": epoch + 1, "seconds": round(seconds, 2)}
         entry.update({name: float(value) for name, value in (logs or {}).items()})
         if self.quality is not None:
-            entry.update(self.quality.latest)
+            entry.update({key: value for key, value in self.quality.latest.items() if key != "kid_mean"})
             seconds -= self.quality.latest.get("score_seconds", 0.0)
         entry["train_seconds"] = round(seconds, 2)
         self.record["epochs"].append(entry)
@@ -184,6 +184,10 @@ def prepare_run_dir(run_dir, output_dir, settings, fresh):
     if fresh and run_dir.exists():
         shutil.rmtree(run_dir)
     epoch = saved_epoch(run_dir / "backup")
+    if epoch > settings["epochs"]:
+        raise SystemExit(f"error: {run_dir} already contains {epoch} epochs, more than --epochs "
+                         f"{settings['epochs']}. Pass --epochs {epoch} or more to continue it, or "
+                         "--fresh to start over.")
     if epoch and settings_path.is_file():
         earlier = json.loads(settings_path.read_text())
         changed = [key for key in RESUME_KEYS if earlier.get(key) != settings.get(key)]
@@ -226,6 +230,10 @@ def main(experiment, argv=None):
         data = experiment.load_data(args.data_dir)
     except DataError as error:
         raise SystemExit(f"error: {error}") from None
+    if args.limit is not None and args.limit >= len(data.x_train):
+        log.info("--limit %d is not below the %d training images; using all of them",
+                 args.limit, len(data.x_train))
+        args.limit = None
     if args.limit is not None:
         data = data.limit(args.limit)
     if args.batch_size > len(data.x_train):
@@ -259,7 +267,7 @@ def train(experiment, args, data, settings, resumed):
 
     steps = len(data.x_train) // args.batch_size
     if resumed:
-        log.info("Resuming from epoch %d of %d (checkpoint in %s)", resumed, args.epochs, args.run_dir)
+        log.info("Resuming after epoch %d of %d (checkpoint in %s)", resumed, args.epochs, args.run_dir)
     else:
         log.info("Starting at epoch 1 of %d, %d steps of %d images per epoch",
                  args.epochs, steps, args.batch_size)
@@ -280,6 +288,12 @@ def train(experiment, args, data, settings, resumed):
                                          delete_checkpoint=False),
     ]
     dataset = make_dataset(data.x_train, args.batch_size, args.seed)
-    gan.fit(dataset, epochs=args.epochs, callbacks=callbacks, shuffle=False, verbose=1 if sys.stdout.isatty() else 2)
+    try:
+        gan.fit(dataset, epochs=args.epochs, callbacks=callbacks, shuffle=False,
+                verbose=1 if sys.stdout.isatty() else 2)
+    except KeyboardInterrupt:
+        done = saved_epoch(args.run_dir / "backup")
+        raise SystemExit(f"Interrupted after {done} completed epochs; run the same command "
+                         "to resume.") from None
     log.info("Finished %d epochs; %d frames in %s", args.epochs, len(list_frames(args.output_dir)), args.output_dir)
     return gan

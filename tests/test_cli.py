@@ -69,3 +69,16 @@ def test_help_states_units_and_defaults(capsys):
     assert "number of full passes over the training images (default: 100)" in text
     assert "images per training step, summed over all devices (default: 256)" in text
     assert "--limit" in text and "--data-dir" in text and "--seed" in text
+
+
+def test_limit_above_data_uses_all(tmp_path, caplog):
+    gan = main(MNIST, ["--data-dir", str(SAMPLE_DIR), "--limit", "100000", "--batch-size", "150",
+                       "--epochs", "1", "--score-samples", "0",
+                       "--output-dir", str(tmp_path / "out"), "--run-dir", str(tmp_path / "run")])
+    assert int(gan.d_optimizer.iterations) == 2  # 300 images in batches of 150.
+
+
+def test_help_omits_none_defaults(capsys):
+    with pytest.raises(SystemExit):
+        cli.parse_args(MNIST, ["--help"])
+    assert "(default: None)" not in capsys.readouterr().out

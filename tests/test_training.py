@@ -77,6 +77,15 @@ def test_changed_settings_refuse_to_resume(tmp_path):
     check_outputs(tmp_path / "out", 1, 28, 1)
 
 
+def test_fewer_epochs_than_saved_is_rejected(tmp_path):
+    experiment = experiment_of("mnist", "naive")
+    argv = ["--data-dir", str(SAMPLE_DIR), "--batch-size", "16", "--limit", "16", "--score-samples", "0",
+            "--output-dir", str(tmp_path / "out"), "--run-dir", str(tmp_path / "run")]
+    main(experiment, argv + ["--epochs", "2"])
+    with pytest.raises(SystemExit, match=r"already contains 2 epochs, more than --epochs 1"):
+        main(experiment, argv + ["--epochs", "1"])
+
+
 def saved_epochs(run_dir):
     try:
         return json.loads((run_dir / "backup" / "training_metadata.json").read_text())["epoch"]
@@ -99,7 +108,7 @@ def test_killed_run_resumes_with_same_command(tmp_path):
 
     result = subprocess.run(command, cwd=REPOSITORY, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stderr
-    assert f"Resuming from epoch {killed_at} of 3" in result.stdout
+    assert f"Resuming after epoch {killed_at} of 3" in result.stdout
     check_outputs(tmp_path / "out", 3, 28, 1)
 
 
