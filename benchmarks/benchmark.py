@@ -275,8 +275,18 @@ def training_images(spec, image_shape, count, data_dir):
     if data_dir is None or spec.load_data is None:
         rng = np.random.default_rng(0)
         return rng.uniform(-1.0, 1.0, (count, *image_shape)).astype(np.float32)
-    folder = data_dir / spec.dataset if (data_dir / spec.dataset).is_dir() else data_dir
-    images = spec.load_data(folder).x_train
+    from common.data import DataError
+
+    # The archive may sit in DIR or in a sub-folder: DIR/mnist/, DIR/emnist_letters/, ...
+    folders = [data_dir / spec.dataset, data_dir, *sorted(path for path in data_dir.iterdir() if path.is_dir())]
+    for folder in folders:
+        try:
+            images = spec.load_data(folder).x_train
+            break
+        except DataError:
+            continue
+    else:
+        raise SystemExit(f"error: no archive for {spec.dataset} in {data_dir} or its sub-folders")
     return images[np.arange(count) % len(images)]
 
 
