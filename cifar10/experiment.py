@@ -1,4 +1,4 @@
-"""What the CIFAR-10 frog generators share: discriminator, optimizers, data and settings.
+"""Shared parts of the CIFAR-10 frog experiments: discriminator, optimizers, data, settings.
 
 The published experiment trains on the 5,000 training frogs (class 6) for 10,000
 iterations of batch 20. Here that is 40 epochs of 250 steps, the same count, through

@@ -232,7 +232,7 @@ class DCGAN(keras.Model):
 
         real_images = keras.utils.unpack_x_y_sample_weight(data)[0]
         batch_size = ops.shape(real_images)[0]
-        # Under tf.distribute each replica sees part of the global batch; dividing the
+        # Under tf.distribute each replica receives part of the global batch. Dividing the
         # summed loss by the global size makes the all-reduced gradient a global mean.
         global_batch_size = ops.cast(batch_size * replicas_in_sync(), "float32")
 

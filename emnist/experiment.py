@@ -1,4 +1,4 @@
-"""What the EMNIST Letters generators share: discriminator, optimizers, data and settings.
+"""Shared parts of the EMNIST Letters experiments: discriminator, optimizers, data, settings.
 
 The published EMNIST experiment is the MNIST one with a latent size of 256: the same
 discriminator, Adam with learning rate 1e-4 for both networks, batch 256 and 100

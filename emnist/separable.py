@@ -3,7 +3,7 @@
     python emnist/separable.py                              # download through TFDS, 100 epochs
     python emnist/separable.py --data-dir DIR --epochs 10   # DIR/emnist_letters.npz, offline
 
-The layers are those of mnist/separable.py with a 256-wide latent input; that file
+The layers are those of mnist/separable.py with a 256-wide latent input. That file
 explains the strides and the width between the two halves of each pair.
 """
 

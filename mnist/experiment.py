@@ -1,4 +1,4 @@
-"""What the MNIST generators share: discriminator, optimizers, data and settings.
+"""Shared parts of the MNIST generators' experiments: discriminator, optimizers, data, settings.
 
 The settings are those of the published MNIST experiment: latent size 100, Adam with
 learning rate 1e-4 for both networks, batch 256, 100 epochs.

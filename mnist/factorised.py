@@ -3,8 +3,8 @@
     python mnist/factorised.py                              # download MNIST, 100 epochs
     python mnist/factorised.py --data-dir DIR --epochs 10   # DIR/mnist.npz, offline
 
-The layers are those of the published code (1,588,805 parameters), flaws included:
-both halves of the upsampling pair use strides (2, 2), so a kernel one pixel wide
+The layers are those of the published code (1,588,805 parameters), flaws included.
+Both halves of the upsampling pair use strides (2, 2), so a kernel one pixel wide
 skips every other row or column, and the tanh is applied twice at the output.
 """
 

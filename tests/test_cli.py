@@ -68,7 +68,9 @@ def test_help_states_units_and_defaults(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "number of full passes over the training images (default: 100)" in text
     assert "images per training step, summed over all devices (default: 256)" in text
-    assert "--limit" in text and "--data-dir" in text and "--seed" in text
+    assert "--limit" in text
+    assert "--data-dir" in text
+    assert "--seed" in text
 
 
 def test_limit_above_data_uses_all(tmp_path, caplog):

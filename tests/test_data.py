@@ -39,7 +39,8 @@ def test_cifar10_keeps_frogs_with_column_labels():
     assert frogs.x_train.shape == (48, 32, 32, 3)
     assert frogs.x_test.shape == (10, 32, 32, 3)
     assert set(frogs.y_train.tolist()) == {6}
-    assert -1.0 <= frogs.x_train.min() and frogs.x_train.max() <= 1.0
+    assert frogs.x_train.min() >= -1.0
+    assert frogs.x_train.max() <= 1.0
 
 
 def test_cifar10_without_class_keeps_all():
