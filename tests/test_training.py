@@ -118,5 +118,6 @@ def test_trains_on_real_mnist(tmp_path):
          ["--data-dir", str(data_dir), "--epochs", "1", "--batch-size", "64", "--limit", "256",
           "--output-dir", str(tmp_path / "out"), "--run-dir", str(tmp_path / "run")])
     record = json.loads((tmp_path / "out" / "run.json").read_text())
-    assert record["settings"]["data_source"].startswith(str(data_dir / "mnist.npz"))
+    assert record["settings"]["data_source"] == "DIR/mnist.npz, first 256 training images"
+    assert record["settings"]["train_images"] == 256
     check_outputs(tmp_path / "out", 1, 28, 1)
